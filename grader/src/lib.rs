@@ -1,0 +1,5 @@
+//! Instructor tools over the reference crate: fixture generation now; solve,
+//! export and grade build on it.
+
+pub mod cases;
+pub mod fixtures;
