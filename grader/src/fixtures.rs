@@ -81,7 +81,8 @@ pub fn generate(case: &Case, seed: u64, with_outputs: bool) -> Result<Fixture> {
         Spec::SpatialTransformer { config, batch, size, context_tokens } => {
             let m = SpatialTransformer::new(root, config.clone());
             let params = draw_weights(&vs, rng);
-            let x = rng.randn(&[*batch, config.in_channels, *size, *size]);
+            let scale = if case.name.ends_with("small_inputs") { 1e-3 } else { 1.0 };
+            let x = rng.randn(&[*batch, config.in_channels, *size, *size]) * scale;
             let ctx = context(rng, *context_tokens, *batch, config.context_dim);
             let y = m.try_forward(&x, ctx.as_ref(), false)?;
             inputs.insert("x", x);

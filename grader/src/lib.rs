@@ -3,3 +3,7 @@
 
 pub mod cases;
 pub mod fixtures;
+pub mod notebook;
+pub mod regions;
+pub mod solve;
+pub mod template;

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use grader::notebook::Version;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -26,10 +27,34 @@ enum Command {
         #[arg(long)]
         no_outputs: bool,
     },
+    /// Build the notebook from notebooks/diffusion.template.md and the reference's regions.
+    Notebook {
+        #[arg(short, long, default_value = "notebooks/diffusion.ipynb")]
+        out: PathBuf,
+        /// `student` (TODO cells with todo!()) or `solved`.
+        #[arg(long, default_value = "student", value_parser = ["student", "solved"])]
+        version: String,
+    },
+    /// Write NOTEBOOK with every exercise cell replaced by the reference solution.
+    Solve {
+        notebook: PathBuf,
+        #[arg(short, long)]
+        out: PathBuf,
+    },
 }
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Notebook { out, version } => {
+            let version = if version == "solved" { Version::Solved } else { Version::Student };
+            let nb = grader::solve::build_notebook(&grader::solve::repo_root(), version)?;
+            grader::notebook::write(&nb, &out)?;
+            println!("wrote {} ({} cells)", out.display(), nb["cells"].as_array().map_or(0, Vec::len));
+        }
+        Command::Solve { notebook, out } => {
+            grader::solve::solve_file(&notebook, &out)?;
+            println!("wrote {} with the reference's solutions in every exercise cell", out.display());
+        }
         Command::Fixtures { seed, out, no_outputs } => {
             let written = grader::fixtures::write_all(&grader::cases::public_cases(), seed, !no_outputs, &out)?;
             let bytes: u64 = written.iter().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();

@@ -4,6 +4,10 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod evaluate;
+mod run;
+mod sample;
+mod train;
 mod train_autoencoder;
 mod train_classifier;
 
@@ -16,6 +20,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Train the text-conditioned diffusion model (latent space by default).
+    Train(train::Args),
+    /// Sample digits for a prompt: a PNG grid and a GIF of the denoising.
+    Sample(sample::Args),
+    /// Measure prompt accuracy and Frechet distance with our MNIST classifier (JSON report).
+    Evaluate(evaluate::Args),
     /// Train the first stage: the KL autoencoder (32x32x1 -> 8x8x4) on the MNIST train split.
     TrainAutoencoder(train_autoencoder::Args),
     /// Train the CNN classifier that labels generated digits for evaluation.
@@ -24,7 +34,18 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Train(args) => train::run(args),
+        Command::Sample(args) => sample::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::TrainAutoencoder(args) => train_autoencoder::run(args),
         Command::TrainClassifier(args) => train_classifier::run(args),
     }
+}
+
+/// The process's peak resident memory, from /proc (Linux).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }

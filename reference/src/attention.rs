@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, Kind, Tensor};
 use workbook::shape::{expect_same_batch, expect_shape, Dim};
 
+// @region feed_forward_config
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedForwardConfig {
     pub dim: i64,
@@ -21,34 +22,49 @@ impl Default for FeedForwardConfig {
     }
 }
 
+// @endregion
+
+// @region feed_forward
 #[derive(Debug)]
 pub struct FeedForward {
     pub config: FeedForwardConfig,
+    // @fields the two linear layers, for example `net_0: nn::Linear` and `net_3: nn::Linear`
     net_0: nn::Linear,
     net_3: nn::Linear,
+    // @endfields
 }
 
 impl FeedForward {
     pub fn new(vs: nn::Path, config: FeedForwardConfig) -> Self {
+        // @todo `net.0`: Linear(dim, dim * mult); `net.3`: Linear(dim * mult, dim_out or dim). // Build them on `&vs / "net" / 0` and `&vs / "net" / 3`, so the names are PyTorch's.
         let inner = config.dim * config.mult;
         let net_0 = linear(&vs / "net" / 0, config.dim, inner, true);
         let net_3 = linear(&vs / "net" / 3, inner, config.dim_out.unwrap_or(config.dim), true);
         FeedForward { config, net_0, net_3 }
+        // @endtodo
     }
 
     /// x: [B, N, dim] -> [B, N, dim_out]
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {
+        // @todo Linear, exact GELU (`gelu("none")`), dropout (`dropout(p, train)`), Linear.
         let h = self.net_0.forward(x).gelu("none");
         let h = h.dropout(self.config.dropout, train);
         self.net_3.forward(&h)
+        // @endtodo
     }
+}
+// @endregion
 
+// @region feed_forward_checked
+impl FeedForward {
     pub fn try_forward(&self, x: &Tensor, train: bool) -> Result<Tensor> {
         expect_shape("FeedForward", "x", x, &[Dim::Any("B"), Dim::Any("N"), Dim::Is(self.config.dim, "dim")])?;
         Ok(self.forward(x, train))
     }
 }
+// @endregion
 
+// @region cross_attention_config
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CrossAttentionConfig {
     pub query_dim: i64,
@@ -64,17 +80,23 @@ impl Default for CrossAttentionConfig {
     }
 }
 
+// @endregion
+
+// @region cross_attention
 #[derive(Debug)]
 pub struct CrossAttention {
     pub config: CrossAttentionConfig,
+    // @fields the projections `to_q`, `to_k`, `to_v` and the output `to_out.0`
     to_q: nn::Linear,
     to_k: nn::Linear,
     to_v: nn::Linear,
     to_out_0: nn::Linear,
+    // @endfields
 }
 
 impl CrossAttention {
     pub fn new(vs: nn::Path, config: CrossAttentionConfig) -> Self {
+        // @todo `to_q`: query_dim -> heads * dim_head; `to_k`, `to_v`: context_dim (or query_dim) -> heads * dim_head, all without bias. // `to_out.0`: heads * dim_head -> query_dim, with bias (path `&vs / "to_out" / 0`).
         let inner = config.heads * config.dim_head;
         let context_dim = config.context_dim.unwrap_or(config.query_dim);
         CrossAttention {
@@ -84,17 +106,21 @@ impl CrossAttention {
             to_out_0: linear(&vs / "to_out" / 0, inner, config.query_dim, true),
             config,
         }
+        // @endtodo
     }
 
     /// [B, N, H*D] -> [B*H, N, D]
     fn split_heads(&self, t: &Tensor) -> Tensor {
+        // @todo Split the last axis as (heads, dim_head) and fold the heads into the batch.
         let (b, n, _) = t.size3().unwrap();
         let (h, d) = (self.config.heads, self.config.dim_head);
         t.reshape([b, n, h, d]).permute([0, 2, 1, 3]).reshape([b * h, n, d])
+        // @endtodo
     }
 
     /// x: [B, N, query_dim], context: [B, M, context_dim] (None: attend to x) -> [B, N, query_dim]
     pub fn forward(&self, x: &Tensor, context: Option<&Tensor>, train: bool) -> Tensor {
+        // @todo q from x; k and v from the context (x itself when None); softmax(q k^T * dim_head^-0.5) v per head. // Then merge the heads back to [B, N, heads * dim_head], `to_out.0`, dropout.
         let context = context.unwrap_or(x);
         let q = self.split_heads(&self.to_q.forward(x));
         let k = self.split_heads(&self.to_k.forward(context));
@@ -107,8 +133,13 @@ impl CrossAttention {
         // [B*H, N, D] -> [B, N, H*D]
         let out = out.reshape([bh / h, h, n, d]).permute([0, 2, 1, 3]).reshape([bh / h, n, h * d]);
         self.to_out_0.forward(&out).dropout(self.config.dropout, train)
+        // @endtodo
     }
+}
+// @endregion
 
+// @region cross_attention_checked
+impl CrossAttention {
     pub fn try_forward(&self, x: &Tensor, context: Option<&Tensor>, train: bool) -> Result<Tensor> {
         let c = &self.config;
         expect_shape("CrossAttention", "x", x, &[Dim::Any("B"), Dim::Any("N"), Dim::Is(c.query_dim, "query_dim")])?;
@@ -123,7 +154,9 @@ impl CrossAttention {
         Ok(self.forward(x, context, train))
     }
 }
+// @endregion
 
+// @region transformer_block
 #[derive(Debug)]
 pub struct BasicTransformerBlock {
     attn1: CrossAttention,
@@ -157,7 +190,9 @@ impl BasicTransformerBlock {
         self.ff.forward(&self.norm3.forward(&x), train) + &x
     }
 }
+// @endregion
 
+// @region spatial_transformer
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SpatialTransformerConfig {
     pub in_channels: i64,
@@ -226,3 +261,4 @@ impl SpatialTransformer {
         Ok(self.forward(x, context, train))
     }
 }
+// @endregion

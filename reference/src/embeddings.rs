@@ -2,6 +2,7 @@
 
 use tch::{Kind, Tensor};
 
+// @region sinusoidal
 #[derive(Debug, Clone, Copy)]
 pub struct SinusoidalPosEmb {
     pub dim: i64,
@@ -26,3 +27,4 @@ impl SinusoidalPosEmb {
         }
     }
 }
+// @endregion

@@ -2,6 +2,7 @@
 
 use tch::nn;
 
+// @region layers
 /// The original's `normalization(c)`: GroupNorm with 16 groups.
 pub const GROUPS: i64 = 16;
 
@@ -21,3 +22,4 @@ pub fn linear(path: nn::Path, d_in: i64, d_out: i64, bias: bool) -> nn::Linear {
 pub fn layer_norm(path: nn::Path, dim: i64) -> nn::LayerNorm {
     nn::layer_norm(path, vec![dim], Default::default())
 }
+// @endregion

@@ -2,11 +2,14 @@
 //! Parameter paths are the PyTorch `state_dict` keys of the original notebook's modules,
 //! so weights move between this crate and PyTorch through safetensors with no renaming.
 
+pub mod answers;
 pub mod attention;
 pub mod diffusion;
 pub mod embeddings;
 pub mod layers;
+pub mod process;
 pub mod resnet;
+pub mod runners;
 pub mod schedule;
 pub mod unet;
 
@@ -19,3 +22,4 @@ pub use embeddings::SinusoidalPosEmb;
 pub use resnet::{Downsample, ResnetBlock, ResnetBlockConfig, Upsample};
 pub use schedule::{Schedule, Scheduler, SchedulerConfig};
 pub use unet::{Unet, UnetConfig};
+pub use process::Diffusion;

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, Tensor};
 use workbook::shape::{expect_same_batch, expect_shape, Dim};
 
+// @region resnet_block_config
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResnetBlockConfig {
     pub dim: i64,
@@ -20,19 +21,25 @@ impl Default for ResnetBlockConfig {
     }
 }
 
+// @endregion
+
+// @region resnet_block
 #[derive(Debug)]
 pub struct ResnetBlock {
     pub config: ResnetBlockConfig,
+    // @fields `time_emb_layers.1`, `in_layers.0` and `.2`, `out_layers.0` and `.3`, and an optional `skip_connection`
     time_emb_layers_1: nn::Linear,
     in_layers_0: nn::GroupNorm,
     in_layers_2: nn::Conv2D,
     out_layers_0: nn::GroupNorm,
     out_layers_3: nn::Conv2D,
     skip_connection: Option<nn::Conv2D>,
+    // @endfields
 }
 
 impl ResnetBlock {
     pub fn new(vs: nn::Path, config: ResnetBlockConfig) -> Self {
+        // @todo `time_emb_layers.1`: Linear(time_emb_dim, 2 * dim_out); `in_layers.0`: group_norm(dim), `.2`: 3x3 conv dim -> dim_out. // `out_layers.0`: group_norm(dim_out), `.3`: 3x3 conv; `skip_connection`: 1x1 conv, only when dim != dim_out.
         let ResnetBlockConfig { dim, dim_out, time_emb_dim, .. } = config;
         ResnetBlock {
             time_emb_layers_1: linear(&vs / "time_emb_layers" / 1, time_emb_dim, 2 * dim_out, true),
@@ -43,10 +50,12 @@ impl ResnetBlock {
             skip_connection: (dim != dim_out).then(|| conv(&vs / "skip_connection", dim, dim_out, 1)),
             config,
         }
+        // @endtodo
     }
 
     /// x: [B, dim, H, W], time_emb: [B, time_emb_dim] -> [B, dim_out, H, W]
     pub fn forward(&self, x: &Tensor, time_emb: &Tensor, train: bool) -> Tensor {
+        // @todo h = conv(silu(norm(x))); (scale, shift) from Linear(silu(time_emb)), shaped [B, dim_out, 1, 1]. // h = norm(h) * (1 + scale) + shift, then SiLU, dropout, conv; return skip(x) + h.
         let h = self.in_layers_2.forward(&self.in_layers_0.forward(x).silu());
         let emb = self.time_emb_layers_1.forward(&time_emb.silu()).unsqueeze(-1).unsqueeze(-1); // [B, 2*dim_out, 1, 1]
         let scale_shift = emb.chunk(2, 1);
@@ -58,8 +67,13 @@ impl ResnetBlock {
             None => x.shallow_clone(),
         };
         skip + h
+        // @endtodo
     }
+}
+// @endregion
 
+// @region resnet_block_checked
+impl ResnetBlock {
     pub fn try_forward(&self, x: &Tensor, time_emb: &Tensor, train: bool) -> Result<Tensor> {
         let c = &self.config;
         expect_shape("ResnetBlock", "x", x, &[Dim::Any("B"), Dim::Is(c.dim, "dim"), Dim::Any("H"), Dim::Any("W")])?;
@@ -68,7 +82,9 @@ impl ResnetBlock {
         Ok(self.forward(x, time_emb, train))
     }
 }
+// @endregion
 
+// @region samplers
 /// Halves the resolution without losing pixels: 2x2 space-to-depth, then a 1x1 conv.
 #[derive(Debug)]
 pub struct Downsample {
@@ -104,3 +120,4 @@ impl Upsample {
         self.conv.forward(&x.upsample_nearest2d([2 * h, 2 * w], None, None))
     }
 }
+// @endregion

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 use tch::{Device, Kind, Tensor};
 
+// @region schedules
 const BETA_START: f64 = 1e-4;
 const BETA_END: f64 = 0.02;
 const F32: (Kind, Device) = (Kind::Float, Device::Cpu);
@@ -61,7 +62,9 @@ pub fn cosine_beta_schedule(timesteps: i64, s: f64) -> Tensor {
     let ratio = alphas_cumprod.slice(0, 1, None, 1) / alphas_cumprod.slice(0, 0, timesteps, 1);
     (1f64 - ratio).clamp(0.0001, 0.9999)
 }
+// @endregion
 
+// @region scheduler_struct
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SchedulerConfig {
     pub schedule: Schedule,
@@ -87,9 +90,12 @@ pub struct Scheduler {
     /// beta_t (1 - alpha_bar_{t-1}) / (1 - alpha_bar_t): the variance of q(x_{t-1} | x_t, x_0).
     pub posterior_variance: Tensor,
 }
+// @endregion
 
+// @region scheduler
 impl Scheduler {
     pub fn new(config: SchedulerConfig) -> Self {
+        // @todo alphas = 1 - betas; alpha_bar = cumprod; alpha_bar_prev = alpha_bar shifted right with 1 in front. // Then every field: sqrt(1 / alpha), sqrt(alpha_bar), sqrt(1 - alpha_bar), beta (1 - alpha_bar_prev) / (1 - alpha_bar).
         let betas = config.schedule.betas(config.timesteps);
         let alphas = 1f64 - &betas;
         let alphas_cumprod = alphas.cumprod(0, Kind::Float);
@@ -105,8 +111,13 @@ impl Scheduler {
             alphas_cumprod_prev,
             config,
         }
+        // @endtodo
     }
+}
+// @endregion
 
+// @region scheduler_given
+impl Scheduler {
     pub fn timesteps(&self) -> i64 {
         self.config.timesteps
     }
@@ -131,7 +142,9 @@ impl Scheduler {
         Ok(())
     }
 }
+// @endregion
 
+// @region extract
 /// a[t] for each batch element, shaped [B, 1, ..., 1] to broadcast over x of rank `rank`.
 pub fn extract(a: &Tensor, t: &Tensor, rank: usize) -> Tensor {
     let b = t.size()[0];
@@ -139,3 +152,4 @@ pub fn extract(a: &Tensor, t: &Tensor, rank: usize) -> Tensor {
     shape.resize(rank, 1);
     a.gather(-1, t, false).reshape(shape) // [B] -> [B, 1, ..., 1]
 }
+// @endregion

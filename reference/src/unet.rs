@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, Kind, Tensor};
 use workbook::shape::{expect_same_batch, expect_shape, Dim};
 
+// @region unet_config
 /// SpatialTransformers inside the Unet use these, as in the original.
 pub const UNET_HEADS: i64 = 4;
 pub const UNET_DIM_HEAD: i64 = 32;
@@ -38,18 +39,46 @@ impl UnetConfig {
         dims.extend(self.dim_mults.iter().map(|m| self.dim * m));
         dims
     }
-}
 
+    /// Consecutive pairs (a, b) of `dims`: one per level.
+    pub fn in_out(&self) -> Vec<(i64, i64)> {
+        self.dims().windows(2).map(|w| (w[0], w[1])).collect()
+    }
+
+    /// The time embedding's width, 4 * dim.
+    pub fn time_dim(&self) -> i64 {
+        4 * self.dim
+    }
+
+    pub fn resnet(&self, vs: nn::Path, dim: i64, dim_out: i64) -> ResnetBlock {
+        ResnetBlock::new(vs, ResnetBlockConfig { dim, dim_out, time_emb_dim: self.time_dim(), dropout: self.dropout })
+    }
+
+    pub fn transformer(&self, vs: nn::Path, in_channels: i64) -> SpatialTransformer {
+        let c = SpatialTransformerConfig {
+            in_channels,
+            n_heads: UNET_HEADS,
+            d_head: UNET_DIM_HEAD,
+            depth: 1,
+            dropout: self.dropout,
+            context_dim: self.context_dim,
+        };
+        SpatialTransformer::new(vs, c)
+    }
+}
+// @endregion
+
+// @region unet_parts
 /// How a level changes resolution: a sampler, or a plain 3x3 conv at the last level.
 #[derive(Debug)]
-enum Resample {
+pub enum Resample {
     Down(Downsample),
     Up(Upsample),
     Conv(nn::Conv2D),
 }
 
 impl Resample {
-    fn forward(&self, x: &Tensor) -> Tensor {
+    pub fn forward(&self, x: &Tensor) -> Tensor {
         match self {
             Resample::Down(d) => d.forward(x),
             Resample::Up(u) => u.forward(x),
@@ -60,129 +89,158 @@ impl Resample {
 
 /// One level: `{0}` ResnetBlock, `{1}` SpatialTransformer, `{2}` ResnetBlock, `{3}` SpatialTransformer, `{4}` resample.
 #[derive(Debug)]
-struct Level {
-    block1: ResnetBlock,
-    attn1: SpatialTransformer,
-    block2: ResnetBlock,
-    attn2: SpatialTransformer,
-    resample: Resample,
+pub struct Level {
+    pub block1: ResnetBlock,
+    pub attn1: SpatialTransformer,
+    pub block2: ResnetBlock,
+    pub attn2: SpatialTransformer,
+    pub resample: Resample,
 }
 
 #[derive(Debug)]
 pub struct Unet {
     pub config: UnetConfig,
-    init_conv: nn::Conv2D,
-    time_pos_emb: SinusoidalPosEmb,
-    time_mlp_1: nn::Linear,
-    time_mlp_3: nn::Linear,
-    downs: Vec<Level>,
-    mid_block1: ResnetBlock,
-    mid_attn: SpatialTransformer,
-    mid_block2: ResnetBlock,
-    ups: Vec<Level>,
-    final_conv: nn::Conv2D,
-    out_0: nn::GroupNorm,
-    out_2: nn::Conv2D,
+    pub init_conv: nn::Conv2D,
+    pub time_pos_emb: SinusoidalPosEmb,
+    pub time_mlp_1: nn::Linear,
+    pub time_mlp_3: nn::Linear,
+    pub downs: Vec<Level>,
+    pub mid_block1: ResnetBlock,
+    pub mid_attn: SpatialTransformer,
+    pub mid_block2: ResnetBlock,
+    pub ups: Vec<Level>,
+    pub final_conv: nn::Conv2D,
+    pub out_0: nn::GroupNorm,
+    pub out_2: nn::Conv2D,
+}
+// @endregion
+
+// @region unet_levels
+/// `downs.{i}` for each pair (a, b): Resnet(a, a), ST(a), Resnet(a, a), ST(a), then
+/// Downsample(a, b) at `.4`, or at the last level a 3x3 conv a -> b.
+pub fn down_levels(vs: &nn::Path, c: &UnetConfig) -> Vec<Level> {
+    // @todo One Level per pair of `c.in_out()`, on the path `vs / "downs" / i`. // Use `c.resnet(path, a, a)`, `c.transformer(path, a)`, `Downsample::new(path, a, b)` and `conv(path, a, b, 3)`.
+    let in_out = c.in_out();
+    let last = in_out.len() - 1;
+    in_out
+        .iter()
+        .enumerate()
+        .map(|(i, &(a, b))| {
+            let p = vs / "downs" / i;
+            let resample = if i < last { Resample::Down(Downsample::new(&p / 4, a, b)) } else { Resample::Conv(conv(&p / 4, a, b, 3)) };
+            Level { block1: c.resnet(&p / 0, a, a), attn1: c.transformer(&p / 1, a), block2: c.resnet(&p / 2, a, a), attn2: c.transformer(&p / 3, a), resample }
+        })
+        .collect()
+    // @endtodo
 }
 
+/// `ups.{i}` for each pair (a, b) in reverse: Resnet(b + a, b), ST(b), Resnet(b + a, b), ST(b),
+/// then Upsample(b, a) at `.4`, or at the last level a 3x3 conv b -> a.
+pub fn up_levels(vs: &nn::Path, c: &UnetConfig) -> Vec<Level> {
+    // @todo As `down_levels`, over `c.in_out()` reversed; the ResnetBlocks take the skip's channels too (b + a).
+    let in_out = c.in_out();
+    let last = in_out.len() - 1;
+    in_out
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &(a, b))| {
+            let p = vs / "ups" / i;
+            let resample = if i < last { Resample::Up(Upsample::new(&p / 4, b, a)) } else { Resample::Conv(conv(&p / 4, b, a, 3)) };
+            Level { block1: c.resnet(&p / 0, b + a, b), attn1: c.transformer(&p / 1, b), block2: c.resnet(&p / 2, b + a, b), attn2: c.transformer(&p / 3, b), resample }
+        })
+        .collect()
+    // @endtodo
+}
+// @endregion
+
+// @region unet_new
 impl Unet {
     pub fn new(vs: nn::Path, config: UnetConfig) -> Self {
+        // @todo `init_conv` 7x7 (channels -> init_dim); `time_mlp.1` Linear(dim, 4 dim), `time_mlp.3` Linear(4 dim, 4 dim). // the levels; `mid_block1`, `mid_attn`, `mid_block2` at the last dim; `final_conv` 3x3 (2 init_dim -> init_dim); `out.0` group_norm, `out.2` 3x3 conv to out_dim (or channels).
         let c = &config;
         let dims = c.dims();
-        let init_dim = dims[0];
-        let time_dim = 4 * c.dim;
-        let in_out: Vec<(i64, i64)> = dims.windows(2).map(|w| (w[0], w[1])).collect();
-        let last = in_out.len() - 1;
-        let resnet = |path: nn::Path, dim, dim_out| {
-            ResnetBlock::new(path, ResnetBlockConfig { dim, dim_out, time_emb_dim: time_dim, dropout: c.dropout })
-        };
-        let st = |path: nn::Path, in_channels| {
-            let config = SpatialTransformerConfig {
-                in_channels,
-                n_heads: UNET_HEADS,
-                d_head: UNET_DIM_HEAD,
-                depth: 1,
-                dropout: c.dropout,
-                context_dim: c.context_dim,
-            };
-            SpatialTransformer::new(path, config)
-        };
-        let downs = in_out
-            .iter()
-            .enumerate()
-            .map(|(i, &(a, b))| {
-                let p = &vs / "downs" / i;
-                let resample = if i < last {
-                    Resample::Down(Downsample::new(&p / 4, a, b))
-                } else {
-                    Resample::Conv(conv(&p / 4, a, b, 3))
-                };
-                Level { block1: resnet(&p / 0, a, a), attn1: st(&p / 1, a), block2: resnet(&p / 2, a, a), attn2: st(&p / 3, a), resample }
-            })
-            .collect();
-        let mid = *dims.last().unwrap();
-        let ups = in_out
-            .iter()
-            .rev()
-            .enumerate()
-            .map(|(i, &(a, b))| {
-                let p = &vs / "ups" / i;
-                let resample =
-                    if i < last { Resample::Up(Upsample::new(&p / 4, b, a)) } else { Resample::Conv(conv(&p / 4, b, a, 3)) };
-                Level {
-                    block1: resnet(&p / 0, b + a, b),
-                    attn1: st(&p / 1, b),
-                    block2: resnet(&p / 2, b + a, b),
-                    attn2: st(&p / 3, b),
-                    resample,
-                }
-            })
-            .collect();
+        let (init_dim, mid) = (dims[0], *dims.last().expect("at least one level"));
         Unet {
             init_conv: conv(&vs / "init_conv", c.channels, init_dim, 7),
             time_pos_emb: SinusoidalPosEmb::new(c.dim),
-            time_mlp_1: linear(&vs / "time_mlp" / 1, c.dim, time_dim, true),
-            time_mlp_3: linear(&vs / "time_mlp" / 3, time_dim, time_dim, true),
-            downs,
-            mid_block1: resnet(&vs / "mid_block1", mid, mid),
-            mid_attn: st(&vs / "mid_attn", mid),
-            mid_block2: resnet(&vs / "mid_block2", mid, mid),
-            ups,
+            time_mlp_1: linear(&vs / "time_mlp" / 1, c.dim, c.time_dim(), true),
+            time_mlp_3: linear(&vs / "time_mlp" / 3, c.time_dim(), c.time_dim(), true),
+            downs: down_levels(&vs, c),
+            mid_block1: c.resnet(&vs / "mid_block1", mid, mid),
+            mid_attn: c.transformer(&vs / "mid_attn", mid),
+            mid_block2: c.resnet(&vs / "mid_block2", mid, mid),
+            ups: up_levels(&vs, c),
             final_conv: conv(&vs / "final_conv", 2 * init_dim, init_dim, 3),
             out_0: group_norm(&vs / "out" / 0, init_dim, 1e-5),
             out_2: conv(&vs / "out" / 2, init_dim, c.out_dim.unwrap_or(c.channels), 3),
             config,
         }
+        // @endtodo
+    }
+}
+// @endregion
+
+// @region unet_forward
+impl Unet {
+    /// The time embedding: [B] -> [B, 4 dim].
+    pub fn time_embedding(&self, time: &Tensor) -> Tensor {
+        // @todo SinusoidalPosEmb, `time_mlp.1`, SiLU, `time_mlp.3`.
+        self.time_mlp_3.forward(&self.time_mlp_1.forward(&self.time_pos_emb.forward(time)).silu())
+        // @endtodo
+    }
+
+    /// The contracting path: each level pushes the output of each (resnet, transformer) pair.
+    pub fn down(&self, x: Tensor, t: &Tensor, context: Option<&Tensor>, train: bool, skips: &mut Vec<Tensor>) -> Tensor {
+        // @todo For each level: x = attn1(block1(x, t), context), push; x = attn2(block2(x, t), context), push; x = resample(x).
+        let mut x = x;
+        for level in &self.downs {
+            x = level.attn1.forward(&level.block1.forward(&x, t, train), context, train);
+            skips.push(x.shallow_clone());
+            x = level.attn2.forward(&level.block2.forward(&x, t, train), context, train);
+            skips.push(x.shallow_clone());
+            x = level.resample.forward(&x);
+        }
+        x
+        // @endtodo
+    }
+
+    /// The expanding path: the last skip pushed is the first concatenated (on channels, after x).
+    pub fn up(&self, x: Tensor, t: &Tensor, context: Option<&Tensor>, train: bool, skips: &mut Vec<Tensor>) -> Tensor {
+        // @todo For each level: x = attn1(block1(cat[x, pop], t), context); x = attn2(block2(cat[x, pop], t), context); x = resample(x).
+        let mut x = x;
+        for level in &self.ups {
+            let skip = skips.pop().expect("one skip per down block");
+            x = level.attn1.forward(&level.block1.forward(&Tensor::cat(&[&x, &skip], 1), t, train), context, train);
+            let skip = skips.pop().expect("one skip per down block");
+            x = level.attn2.forward(&level.block2.forward(&Tensor::cat(&[&x, &skip], 1), t, train), context, train);
+            x = level.resample.forward(&x);
+        }
+        x
+        // @endtodo
     }
 
     /// x: [B, channels, H, W], time: [B] (int64), context: [B, M, context_dim] -> [B, out_dim, H, W]
     pub fn forward(&self, x: &Tensor, time: &Tensor, context: Option<&Tensor>, train: bool) -> Tensor {
+        // @todo init_conv (keep r), time embedding, down, the middle (block, attention, block), up. // Then cat[x, r], `final_conv`, and `out` (norm, SiLU, conv).
         let x = self.init_conv.forward(x);
         let r = x.shallow_clone();
-        let t = self.time_mlp_3.forward(&self.time_mlp_1.forward(&self.time_pos_emb.forward(time)).silu());
+        let t = self.time_embedding(time);
         let mut skips = Vec::new();
-        let mut x = x;
-        for level in &self.downs {
-            x = level.attn1.forward(&level.block1.forward(&x, &t, train), context, train);
-            skips.push(x.shallow_clone());
-            x = level.attn2.forward(&level.block2.forward(&x, &t, train), context, train);
-            skips.push(x.shallow_clone());
-            x = level.resample.forward(&x);
-        }
-        x = self.mid_block1.forward(&x, &t, train);
-        x = self.mid_attn.forward(&x, context, train);
-        x = self.mid_block2.forward(&x, &t, train);
-        for level in &self.ups {
-            let skip = skips.pop().expect("one skip per down block");
-            x = level.attn1.forward(&level.block1.forward(&Tensor::cat(&[&x, &skip], 1), &t, train), context, train);
-            let skip = skips.pop().expect("one skip per down block");
-            x = level.attn2.forward(&level.block2.forward(&Tensor::cat(&[&x, &skip], 1), &t, train), context, train);
-            x = level.resample.forward(&x);
-        }
+        let x = self.down(x, &t, context, train, &mut skips);
+        let x = self.mid_block1.forward(&x, &t, train);
+        let x = self.mid_attn.forward(&x, context, train);
+        let x = self.mid_block2.forward(&x, &t, train);
+        let x = self.up(x, &t, context, train, &mut skips);
         let x = self.final_conv.forward(&Tensor::cat(&[&x, &r], 1));
         self.out_2.forward(&self.out_0.forward(&x).silu())
+        // @endtodo
     }
+}
+// @endregion
 
+// @region unet_checked
+impl Unet {
     pub fn try_forward(&self, x: &Tensor, time: &Tensor, context: Option<&Tensor>, train: bool) -> Result<Tensor> {
         let c = &self.config;
         let dims = [Dim::Any("B"), Dim::Is(c.channels, "channels"), Dim::Any("H"), Dim::Any("W")];
@@ -205,3 +263,4 @@ impl Unet {
         Ok(self.forward(x, time, context, train))
     }
 }
+// @endregion

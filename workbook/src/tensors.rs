@@ -55,5 +55,22 @@ pub fn serialize(
         .map(|(key, dtype, shape, data)| Ok((key.clone(), TensorView::new(*dtype, shape.clone(), data)?)))
         .collect::<std::result::Result<Vec<_>, safetensors::SafeTensorError>>()
         .map_err(|e| anyhow::anyhow!("{what}: {e:?}"))?;
-    safetensors::serialize(views, &Some(metadata)).map_err(|e| anyhow::anyhow!("{what}: {e:?}"))
+    let bytes = safetensors::serialize(views, &Some(metadata)).map_err(|e| anyhow::anyhow!("{what}: {e:?}"))?;
+    canonical(&bytes).map_err(|e| anyhow::anyhow!("{what}: {e}"))
+}
+
+/// The same file with its JSON header's keys sorted: safetensors writes metadata from a
+/// HashMap, whose order changes from run to run; sorted, the same content gives the same bytes.
+fn canonical(bytes: &[u8]) -> Result<Vec<u8>> {
+    let n = u64::from_le_bytes(bytes.get(..8).ok_or_else(|| anyhow::anyhow!("short file"))?.try_into()?) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n])?;
+    let mut text = serde_json::to_string(&header)?.into_bytes(); // serde_json's Map is sorted
+    while text.len() % 8 != 0 {
+        text.push(b' '); // the format pads the header with spaces to keep data aligned
+    }
+    let mut out = Vec::with_capacity(8 + text.len() + bytes.len() - 8 - n);
+    out.extend_from_slice(&(text.len() as u64).to_le_bytes());
+    out.extend_from_slice(&text);
+    out.extend_from_slice(&bytes[8 + n..]);
+    Ok(out)
 }
