@@ -25,7 +25,7 @@ pub struct Args {
     pub n: usize,
     #[arg(long, default_value_t = 25)]
     pub steps: usize,
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 6.0)]
     pub guidance: f64,
     #[arg(long, default_value_t = 0.0)]
     pub eta: f64,
@@ -34,9 +34,12 @@ pub struct Args {
     /// Digits generated per batch.
     #[arg(long, default_value_t = 100)]
     pub batch: usize,
-    /// Where to write the JSON report (and a PNG grid beside it).
-    #[arg(long, default_value = "runs/latent/evaluation.json")]
-    pub out: PathBuf,
+    /// libtorch threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<i32>,
+    /// Where to write the JSON report (and a PNG grid beside it); default RUN/evaluation.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Serialize)]
@@ -59,7 +62,11 @@ pub struct Report {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(n) = args.threads {
+        tch::set_num_threads(n);
+    }
     let files = RunFiles::new(&args.run);
+    let out = args.out.clone().unwrap_or_else(|| args.run.join("evaluation.json"));
     let (config, meta, models) = files.load(true)?;
     let stage = config.space.stage()?;
     let (classifier, _weights) = Classifier::shipped()?;
@@ -113,13 +120,13 @@ pub fn run(args: Args) -> Result<()> {
         seconds_per_10_digits: sampling_seconds / labels.len() as f64 * 10.0,
     };
     let json = serde_json::to_string_pretty(&report)?;
-    if let Some(dir) = args.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    std::fs::write(&args.out, &json).with_context(|| format!("cannot write {}", args.out.display()))?;
+    std::fs::write(&out, &json).with_context(|| format!("cannot write {}", out.display()))?;
     // One row per prompt digit, the first ten samples of each.
     let rows: Vec<Tensor> = (0..10).map(|d| images.narrow(0, d * args.n as i64, 10.min(args.n as i64))).collect();
-    workbook::plot::save_grid(&Tensor::cat(&rows, 0), 10.min(args.n), 2, &args.out.with_extension("png"))?;
+    workbook::plot::save_grid(&Tensor::cat(&rows, 0), 10.min(args.n), 2, &out.with_extension("png"))?;
     println!("{json}");
     Ok(())
 }

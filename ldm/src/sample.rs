@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(long, default_value_t = 0.0)]
     pub eta: f64,
     /// Classifier-free guidance scale (1 = none).
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 6.0)]
     pub guidance: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,

@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Space::Latent)]
     pub space: Space,
     /// Stop after this many minutes of training (the default budget).
-    #[arg(long, default_value_t = 16.0)]
+    #[arg(long, default_value_t = 20.0)]
     pub minutes: f64,
     /// Stop after this many steps, if that comes first.
     #[arg(long)]
@@ -44,6 +44,9 @@ pub struct Args {
     /// Minutes between checkpoints.
     #[arg(long, default_value_t = 2.0)]
     pub checkpoint_minutes: f64,
+    /// libtorch threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<i32>,
     /// Read MNIST IDX files from this folder (default: $MNIST_DIR, else the embedded 10,000 digits).
     #[arg(long)]
     pub mnist_dir: Option<PathBuf>,
@@ -67,6 +70,9 @@ fn config_from(args: &Args) -> RunConfig {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(n) = args.threads {
+        tch::set_num_threads(n);
+    }
     let files = RunFiles::new(&args.out);
     let (config, models, history, seconds_before) = if args.resume {
         let (config, meta, models) = files.load(false)?;

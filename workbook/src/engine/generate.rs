@@ -27,7 +27,7 @@ pub struct SampleOptions {
 
 impl Default for SampleOptions {
     fn default() -> Self {
-        SampleOptions { sampler: Sampler::Ddim { steps: 25, eta: 0.0 }, guidance: 3.0, frames: 0 }
+        SampleOptions { sampler: Sampler::Ddim { steps: 25, eta: 0.0 }, guidance: 6.0, frames: 0 }
     }
 }
 

@@ -23,7 +23,7 @@ pub struct TrainConfig {
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { batch_size: 128, lr: 1e-3, grad_clip: 1.0, ema_decay: 0.999, cond_drop: 0.1, seed: 0 }
+        TrainConfig { batch_size: 64, lr: 1e-3, grad_clip: 1.0, ema_decay: 0.999, cond_drop: 0.1, seed: 0 }
     }
 }
 
