@@ -21,5 +21,6 @@ pub mod questions;
 pub mod rng;
 pub mod session;
 pub mod shape;
+pub mod submission;
 pub mod tensors;
 pub mod text;

@@ -73,7 +73,7 @@ impl Trained {
             Series { name: "moving average (50 steps)".into(), points: smooth(&raw, 50) },
         ];
         crate::display::svg(&line_chart("training loss (MSE on the noise)", "step", "loss", &series, true)?);
-        Ok(())
+        crate::submission::save_artifact("loss.json", serde_json::to_string(&self.history)?.as_bytes())
     }
 
     pub fn sample(&self, prompts: &[String], options: SampleOptions, seed: u64) -> (tch::Tensor, crate::engine::sampler::Trajectory) {
@@ -86,7 +86,9 @@ impl Trained {
         let started = Instant::now();
         let (images, _) = self.sample(&all, SampleOptions::default(), 0);
         println!("{} digits in {:.1} s (DDIM, 25 steps, guidance 6); rows: {prompts:?}", all.len(), started.elapsed().as_secs_f64());
-        crate::display::digits(&images, per_prompt, 2)
+        let png = crate::plot::grid_png(&images, per_prompt, 2)?;
+        crate::display::png(&png);
+        crate::submission::save_artifact("samples.png", &png)
     }
 
     /// An animated GIF of one trajectory from noise to digits.
