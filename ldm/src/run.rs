@@ -119,10 +119,7 @@ impl RunFiles {
 
     pub fn save(&self, models: &Models, ema: &workbook::engine::ema::Ema, meta: &Metadata, history: &[LogEntry]) -> Result<()> {
         checkpoint::save(&models.vs, &self.model(), meta)?;
-        // The averaged weights go through a scratch VarStore of the same shape.
-        let scratch = Models::new(&serde_json::from_str(&meta["run"])?);
-        ema.load_into(&scratch.vs);
-        checkpoint::save(&scratch.vs, &self.ema(), meta)?;
+        checkpoint::save_tensors(ema.tensors(), &self.ema(), meta)?;
         let json = serde_json::to_string(history)?;
         std::fs::write(self.history(), json).with_context(|| format!("cannot write {}", self.history().display()))
     }

@@ -75,7 +75,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     let files = RunFiles::new(&args.out);
     let (config, models, history, seconds_before) = if args.resume {
-        let (config, meta, models) = files.load(false)?;
+        // The averaged weights first: the trainer's EMA starts from what is in the VarStore.
+        let (config, meta) = files.read_config()?;
+        let models = Models::new(&config);
+        workbook::checkpoint::load(&models.vs, &files.ema())?;
         let seconds: f64 = meta.get("train_seconds").and_then(|s| s.parse().ok()).unwrap_or(0.0);
         (config, models, files.read_history()?, seconds)
     } else {
@@ -99,11 +102,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let mut trainer = Trainer::new(&models.vs, &models.unet, &models.diffusion, &models.text, config.train.clone())?;
     if args.resume {
-        let ema_models = Models::new(&config);
-        workbook::checkpoint::load(&ema_models.vs, &files.ema())?;
-        for (name, t) in ema_models.vs.variables() {
-            trainer.ema.set(&name, &t);
-        }
+        workbook::checkpoint::load(&models.vs, &files.model())?;
         trainer.step = history.last().map_or(0, |h| h.step);
         trainer.history = history;
         trainer.seconds_before = seconds_before;

@@ -11,8 +11,12 @@ use tch::nn::VarStore;
 pub type Metadata = BTreeMap<String, String>;
 
 pub fn save(vs: &VarStore, path: &Path, metadata: &Metadata) -> Result<()> {
-    let vars: BTreeMap<String, tch::Tensor> = vs.variables().into_iter().collect();
-    let named: Vec<(String, &tch::Tensor)> = vars.iter().map(|(k, v)| (k.clone(), v)).collect();
+    save_tensors(&vs.variables().into_iter().collect(), path, metadata)
+}
+
+/// Named tensors (for example an EMA's averaged weights) in the same format as `save`.
+pub fn save_tensors(tensors: &BTreeMap<String, tch::Tensor>, path: &Path, metadata: &Metadata) -> Result<()> {
+    let named: Vec<(String, &tch::Tensor)> = tensors.iter().map(|(k, v)| (k.clone(), v)).collect();
     let what = path.display().to_string();
     let bytes = serialize(&named, metadata.clone().into_iter().collect::<HashMap<_, _>>(), &what)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -57,12 +57,6 @@ impl Ema {
     pub fn tensors(&self) -> &BTreeMap<String, Tensor> {
         &self.shadow
     }
-
-    pub fn set(&mut self, name: &str, value: &Tensor) {
-        if let Some(s) = self.shadow.get_mut(name) {
-            tch::no_grad(|| s.copy_(value));
-        }
-    }
 }
 
 #[cfg(test)]
