@@ -35,6 +35,22 @@ enum Command {
         #[arg(long, default_value = "student", value_parser = ["student", "solved"])]
         version: String,
     },
+    /// Pack a notebook and the artifacts beside it into a submission zip.
+    Export {
+        notebook: PathBuf,
+        #[arg(short, long, default_value = "submission.zip")]
+        out: PathBuf,
+    },
+    /// Grade submissions (zips, notebooks, or folders of them) on hidden fixtures.
+    Grade(grade_cli::GradeArgs),
+    /// Write a Gradescope autograder bundle (setup.sh, run_autograder, the sources, a secret seed).
+    Gradescope {
+        #[arg(short, long, default_value = "autograder.zip")]
+        out: PathBuf,
+        /// The secret seed of the hidden fixtures (default: a random one).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// Write NOTEBOOK with every exercise cell replaced by the reference solution.
     Solve {
         notebook: PathBuf,
@@ -43,8 +59,27 @@ enum Command {
     },
 }
 
-fn main() -> Result<()> {
+mod grade_cli;
+
+fn main() {
+    // 0: done (every submission has its results, whatever its score); 2: the grader failed.
+    if let Err(e) = run() {
+        eprintln!("grader: error: {e:#}");
+        std::process::exit(2);
+    }
+}
+
+fn run() -> Result<()> {
     match Cli::parse().command {
+        Command::Export { notebook, out } => {
+            workbook::submission::export(&notebook, &out)?;
+            println!("wrote {}", out.display());
+        }
+        Command::Grade(args) => grade_cli::run(args)?,
+        Command::Gradescope { out, seed } => {
+            let seed = grader::gradescope::bundle(&grader::solve::repo_root(), &out, seed)?;
+            println!("wrote {}; its secret seed is {seed} (in the bundle's `seed`; keep the bundle private)", out.display());
+        }
         Command::Notebook { out, version } => {
             let version = if version == "solved" { Version::Solved } else { Version::Student };
             let nb = grader::solve::build_notebook(&grader::solve::repo_root(), version)?;

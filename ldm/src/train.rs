@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::time::Instant;
+use reference::Schedule;
 use workbook::data::Mnist;
 use workbook::engine::train::{Dataset, Trainer};
 
@@ -35,6 +36,9 @@ pub struct Args {
     /// The Unet's `dim_mults`, e.g. 1,2,4.
     #[arg(long, value_delimiter = ',')]
     pub dim_mults: Option<Vec<i64>>,
+    /// Noise schedule: linear (default), cosine, quadratic or sigmoid.
+    #[arg(long, value_parser = parse_schedule)]
+    pub schedule: Option<Schedule>,
     /// Keep PyTorch's default initialisation (no zeroed branch outputs).
     #[arg(long)]
     pub default_init: bool,
@@ -52,6 +56,13 @@ pub struct Args {
     pub mnist_dir: Option<PathBuf>,
 }
 
+fn parse_schedule(name: &str) -> Result<Schedule, String> {
+    Schedule::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
+        let names: Vec<&str> = Schedule::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown schedule {name:?}; expected one of {}", names.join(", "))
+    })
+}
+
 fn config_from(args: &Args) -> RunConfig {
     let mut c = RunConfig::new(args.space);
     if args.space == Space::Pixel {
@@ -65,6 +76,7 @@ fn config_from(args: &Args) -> RunConfig {
     if let Some(m) = &args.dim_mults {
         c.unet.dim_mults = m.clone();
     }
+    args.schedule.map(|s| c.scheduler.schedule = s);
     c.zero_init = !args.default_init;
     c
 }
