@@ -69,6 +69,11 @@ py-test: venv $(KERNEL) $(BROWSER_STAMP) build
 
 test: rust-test py-test
 
+# tch against PyTorch on the same Unet, weights and inputs (about 15 minutes of a quiet
+# machine; not part of `make test`). ARGS="--quick" for a smoke test, "--json FILE" to keep it.
+bench: venv
+	cargo run -q --release -p bench -- $(ARGS)
+
 lab: $(KERNEL) build
 	cd notebooks && $(VENV)/bin/jupyter lab diffusion.ipynb
 

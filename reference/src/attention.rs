@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, nn::Module, Kind, Tensor};
 use workbook::shape::{expect_same_batch, expect_shape, Dim};
 
+// The engine's fast path over these modules (libtorch's fused attention); not an exercise.
+mod fused;
+
 // @region feed_forward_config
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedForwardConfig {

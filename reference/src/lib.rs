@@ -6,6 +6,7 @@ pub mod answers;
 pub mod attention;
 pub mod diffusion;
 pub mod embeddings;
+pub mod fast;
 pub mod layers;
 pub mod process;
 pub mod resnet;
@@ -19,6 +20,7 @@ pub use attention::{
 };
 pub use diffusion::{p_losses, p_sample, q_sample, LossType};
 pub use embeddings::SinusoidalPosEmb;
+pub use fast::FastUnet;
 pub use resnet::{Downsample, ResnetBlock, ResnetBlockConfig, Upsample};
 pub use schedule::{Schedule, Scheduler, SchedulerConfig};
 pub use unet::{Unet, UnetConfig};

@@ -6,6 +6,7 @@ pub mod ema;
 pub mod generate;
 pub mod guidance;
 pub mod init;
+pub mod memory;
 pub mod sampler;
 pub mod stage;
 pub mod train;
