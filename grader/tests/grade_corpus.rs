@@ -176,6 +176,7 @@ fn a_folder_of_submissions_is_graded_each_on_its_own() {
     let status = Command::new(env!("CARGO_BIN_EXE_grader"))
         .args(["grade", subs.to_str().unwrap(), "--seed", SEED, "--jobs", "2", "--timeout", "20", "--memory-mb", "1024", "--out", out.to_str().unwrap()])
         .env("GRADER_SEED", SEED)
+        .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
     assert!(status.success(), "the grader itself failed: {status}");

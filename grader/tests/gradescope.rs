@@ -20,8 +20,8 @@ fn fake_tree(root: &Path, files: &[(&str, &[u8])]) {
 
 fn run_autograder(root: &Path, grader: &str) -> Value {
     let script = repo_root().join("grader/gradescope/run_autograder");
-    let status = Command::new("bash").arg(script).env("AUTOGRADER_ROOT", root).env("GRADER_BIN", grader).status().unwrap();
-    assert!(status.success(), "run_autograder must always exit 0: {status}");
+    let run = Command::new("bash").arg(script).env("AUTOGRADER_ROOT", root).env("GRADER_BIN", grader).output().unwrap();
+    assert!(run.status.success(), "run_autograder must always exit 0: {}\n{}", run.status, String::from_utf8_lossy(&run.stdout));
     let text = std::fs::read_to_string(root.join("results/results.json")).expect("results.json is always written");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("results.json is not JSON ({e}): {text}"))
 }
