@@ -4,7 +4,8 @@
 
 use crate::case::Workload;
 use crate::files::{read_case, read_tensors, write_tensors, Tensors};
-use crate::proc::{cpu_seconds, peak_rss_mb};
+use crate::proc::cpu_seconds;
+use workbook::engine::memory::peak_rss_mb;
 use anyhow::{anyhow, bail, Context, Result};
 use reference::{p_losses, FastUnet, LossType, Schedule, Scheduler, SchedulerConfig, Unet};
 use std::io::BufRead;

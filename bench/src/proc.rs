@@ -6,14 +6,6 @@ use serde_json::Value;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-/// This process's peak resident set size (VmHWM), in MB.
-pub fn peak_rss_mb() -> Result<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).ok_or_else(|| anyhow!("/proc/self/status has no VmHWM"))?;
-    let kb: f64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).ok_or_else(|| anyhow!("cannot parse {line:?}"))?;
-    Ok(kb / 1024.0)
-}
-
 /// CPU seconds (user and system, every thread) this process has used: against wall
 /// time it tells a quiet machine (wall x threads close to CPU) from a busy one.
 pub fn cpu_seconds() -> f64 {

@@ -44,11 +44,3 @@ fn main() -> Result<()> {
         Command::TrainClassifier(args) => train_classifier::run(args),
     }
 }
-
-/// The process's peak resident memory, from /proc (Linux).
-pub fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}

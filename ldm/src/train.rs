@@ -159,7 +159,7 @@ pub fn run(args: Args) -> Result<()> {
         config.train.batch_size,
         args.out.display()
     );
-    if let Some(peak) = crate::peak_rss_mb() {
+    if let Ok(peak) = workbook::engine::memory::peak_rss_mb() {
         println!("peak memory (RSS): {peak:.0} MB");
     }
     Ok(())

@@ -87,7 +87,11 @@ impl Grader {
     pub fn grade(&self, sub: &intake::Submission, slot: usize) -> SubmissionResult {
         let started = Instant::now();
         let mut result = SubmissionResult::new(&sub.name, &sub.path);
-        match self.grade_inner(sub, slot, &mut result) {
+        let dir = self.options.work_dir.join(format!("{slot:04}-{}", sanitize(&sub.name)));
+        let graded = self.grade_inner(sub, &dir, slot, &mut result);
+        // The crate, the binary and the children's folders, whether grading got through or not.
+        let _ = std::fs::remove_dir_all(&dir);
+        match graded {
             Ok(()) => {}
             Err(e) => {
                 let why = format!("{e:#}");
@@ -103,7 +107,7 @@ impl Grader {
         result
     }
 
-    fn grade_inner(&self, sub: &intake::Submission, slot: usize, result: &mut SubmissionResult) -> Result<()> {
+    fn grade_inner(&self, sub: &intake::Submission, dir: &Path, slot: usize, result: &mut SubmissionResult) -> Result<()> {
         let nb = intake::read_notebook(&sub.path)?;
         let work = extract::extract(&nb);
         for (id, text) in &work.answers {
@@ -128,7 +132,6 @@ impl Grader {
                 modules.push(g);
             }
         }
-        let dir = self.options.work_dir.join(format!("{slot:04}-{}", sanitize(&sub.name)));
         let package = format!("submission_{slot:04}_{}", std::process::id());
         let binary_path = dir.join("bin/child");
         let mut binary = None;
@@ -160,18 +163,13 @@ impl Grader {
         }
         if let Some(binary) = binary {
             for g in &modules {
-                let test = run::run_exercise(self, g, &binary, &dir);
+                let test = run::run_exercise(self, g, &binary, dir);
                 result.tests.push(test);
             }
         } else if !modules.is_empty() {
             anyhow::bail!("the crate still did not compile after setting aside the failing exercises");
         }
         result.isolation = Some(self.sandbox_label());
-        if let Ok(meta) = std::fs::metadata(&dir) {
-            if meta.is_dir() {
-                let _ = std::fs::remove_dir_all(&dir);
-            }
-        }
         Ok(())
     }
 

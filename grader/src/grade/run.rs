@@ -27,20 +27,17 @@ fn fresh_dir(dir: &Path) -> Result<()> {
 }
 
 fn try_run(grader: &Grader, g: &Graded, binary: &Path, dir: &Path, points: f64) -> Result<TestResult> {
-    let probe = dir.join("probe");
-    fresh_dir(&probe)?;
     let run_dir = dir.join(format!("run-{}", g.id));
     fresh_dir(&run_dir)?;
     let cases = grader.hidden.get(g.id).map(Vec::as_slice).unwrap_or(&[]);
     for case in cases {
         std::fs::write(run_dir.join("inputs").join(format!("{}.safetensors", case.name)), &case.input)?;
     }
-    grader.sandbox.isolation(binary, &probe);
+    // The first run of a grading session also settles the sandbox's mode (a probe run here).
     let outcome = grader.sandbox.run(binary, &["run", g.id], &run_dir)?;
     let limit = grader.options.limits.wall_seconds;
     let test = if g.runner.is_some() { judge_cases(g, cases, &run_dir, &outcome, points, limit) } else { judge_answers(g, &run_dir, &outcome, points, limit) };
     let _ = std::fs::remove_dir_all(&run_dir);
-    let _ = std::fs::remove_dir_all(&probe);
     Ok(test)
 }
 

@@ -4,6 +4,16 @@
 //! pages again: 10 to 20 % of a step on this Unet. Keeping freed memory in the process
 //! makes the next step reuse it. The peak stays the same; the resident size stays at it.
 
+use anyhow::{anyhow, Context, Result};
+
+/// This process's peak resident set size (VmHWM in /proc/self/status), in MB (Linux).
+pub fn peak_rss_mb() -> Result<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").context("cannot read /proc/self/status")?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).ok_or_else(|| anyhow!("/proc/self/status has no VmHWM"))?;
+    let kb: f64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).ok_or_else(|| anyhow!("cannot parse {line:?}"))?;
+    Ok(kb / 1024.0)
+}
+
 /// Large allocations from the heap and no trimming of its top, for this process (glibc).
 /// Returns whether the setting took.
 pub fn keep_freed_memory() -> bool {
