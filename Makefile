@@ -15,7 +15,7 @@ export LIBTORCH_USE_PYTORCH := 1
 export VIRTUAL_ENV := $(VENV)
 export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: test lab venv build fixtures notebook kernel rust-test py-test bench clean
+.PHONY: test lab venv build fixtures notebook kernel sandbox-tools rust-test py-test bench clean
 
 venv: $(STAMP)
 
@@ -60,7 +60,12 @@ fixtures: build
 notebook: build
 	cargo run -q -p grader -- notebook -o notebooks/diffusion.ipynb
 
-rust-test: build
+# The grader's sandbox and its tests use util-linux (unshare, setpriv, prlimit) and procps (pgrep).
+sandbox-tools:
+	@command -v unshare >/dev/null && command -v setpriv >/dev/null && command -v prlimit >/dev/null && command -v pgrep >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux procps)
+
+rust-test: build sandbox-tools
 	cargo test --workspace -q
 
 # The PyTorch oracle and the notebooks in the real kernel; pytest's summary ends the run.
